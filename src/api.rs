@@ -21,6 +21,8 @@ fn json_headers() -> Vec<(String, String)> {
 pub(crate) enum Exchange<'a> {
     /// A Yandex account OAuth token.
     OAuth(&'a Secret),
+    /// A JWT signed with a service account's authorized key.
+    Jwt(&'a Secret),
 }
 
 /// `POST {iam}/iam/v1/tokens`: exchanges a credential for an IAM token.
@@ -32,6 +34,7 @@ pub(crate) fn create_token(
 ) -> Result<IamToken> {
     let body = match with {
         Exchange::OAuth(t) => serde_json::json!({ "yandexPassportOauthToken": t.expose() }),
+        Exchange::Jwt(t) => serde_json::json!({ "jwt": t.expose() }),
     };
     let body = body.to_string();
     let url = format!("{iam}/iam/v1/tokens");
@@ -50,6 +53,7 @@ pub(crate) fn create_token(
         body: Some(body.as_bytes()),
         secret_body: true,
         retry: Retry::Idempotent,
+        direct: false,
     };
     let obtained_at = SystemTime::now();
     let created: Created = http.send_json(&req, deadline).map_err(rejected)?;
@@ -109,6 +113,7 @@ pub(crate) fn revoke_token(
         body: Some(body.as_bytes()),
         secret_body: true,
         retry: Retry::Idempotent,
+        direct: false,
     };
     let revoked: Revoked = http.send_json(&req, deadline)?;
     Ok(revoked.subject_id)
@@ -152,6 +157,7 @@ pub(crate) fn list_clouds(
             body: None,
             secret_body: false,
             retry: Retry::Idempotent,
+            direct: false,
         };
         let page: Page = http.send_json(&req, deadline)?;
         clouds.extend(page.clouds);
@@ -167,4 +173,38 @@ pub(crate) fn list_clouds(
             None => return Ok(clouds),
         }
     }
+}
+
+/// `GET http://{addr}/computeMetadata/v1/instance/service-accounts/default/token` with
+/// `Metadata-Flavor: Google`: the token of the service account attached to this VM.
+pub(crate) fn metadata_token(http: &Http, addr: &str, deadline: &Deadline) -> Result<IamToken> {
+    let url = format!("http://{addr}/computeMetadata/v1/instance/service-accounts/default/token");
+    let headers = vec![("Metadata-Flavor".to_string(), "Google".to_string())];
+    #[derive(Deserialize)]
+    struct Token {
+        access_token: String,
+        expires_in: u64,
+    }
+    let req = Request {
+        method: "GET",
+        url: &url,
+        headers: &headers,
+        bearer: None,
+        body: None,
+        secret_body: false,
+        retry: Retry::Idempotent,
+        direct: true,
+    };
+    let obtained_at = SystemTime::now();
+    let token: Token = http.send_json(&req, deadline).map_err(|e| match e {
+        Error::Api(api) if api.status == 404 => Error::NoCredential(vec![format!(
+            "the metadata service at {addr}: no service account is attached to this VM \
+             (attach one, e.g. `yc compute instance update --service-account-name NAME`)"
+        )]),
+        other => other,
+    })?;
+    let what = || format!("GET {url}");
+    let secret = checked_token(token.access_token, &what)?;
+    let expires_at = obtained_at + std::time::Duration::from_secs(token.expires_in);
+    Ok(IamToken::obtained(secret, Some(expires_at), obtained_at))
 }

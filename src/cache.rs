@@ -138,6 +138,15 @@ impl TokenCache {
         }
     }
 
+    /// Keeps `token` unless a token is already cached (a token obtained while resolving the
+    /// credential, e.g. by the metadata probe).
+    pub fn seed(&self, token: IamToken) {
+        let mut st = lock(&self.state);
+        if st.token.is_none() {
+            st.token = Some(token);
+        }
+    }
+
     /// Forgets the token (after a revoke or a 401).
     pub fn clear(&self) {
         lock(&self.state).token = None;

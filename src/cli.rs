@@ -21,8 +21,12 @@ Exit codes:
   22  `yciam curl`: the server answered HTTP >= 400 (the body is still printed)";
 
 const CREDENTIALS: &str = "\
-Credentials (first that applies): --oauth-token-file, YC_IAM_TOKEN (used as is),
-YC_OAUTH_TOKEN, YC_TOKEN (an IAM token if shaped t1.X.Y). Secrets are never taken as arguments.";
+Credentials: --oauth-token-file, --sa-key-file, --metadata or --profile; with none, the first
+that applies of: YC_IAM_TOKEN (used as is), YC_SERVICE_ACCOUNT_KEY_FILE (a path or the JSON),
+YC_OAUTH_TOKEN, YC_TOKEN (an IAM token if shaped t1.X.Y), the yc profile (YC_PROFILE or
+current: in ~/.config/yandex-cloud/config.yaml), the VM metadata service (YC_METADATA_ADDR),
+and `yc iam create-token` (federated accounts). Secrets are never taken as arguments.
+Tokens are cached per credential in YCIAM_CACHE_DIR (default: the platform cache dir + /yciam).";
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +50,15 @@ struct Global {
     /// Read the Yandex account OAuth token from FILE (`-` = standard input).
     #[arg(long, value_name = "FILE|-", global = true)]
     oauth_token_file: Option<PathBuf>,
+    /// Use this service account authorized key file (from `yc iam key create`; `-` = standard input)
+    #[arg(long, value_name = "FILE|-", global = true)]
+    sa_key_file: Option<PathBuf>,
+    /// Use the service account attached to this VM (the metadata service)
+    #[arg(long, global = true)]
+    metadata: bool,
+    /// Use this yc CLI profile [env: YC_PROFILE]
+    #[arg(long, value_name = "NAME", global = true)]
+    profile: Option<String>,
     /// Always get a new token; do not use or fill the cache [env: YCIAM_NO_CACHE=1]
     #[arg(long, global = true)]
     no_cache: bool,
@@ -103,6 +116,17 @@ enum Command {
         #[arg(long, value_name = "N")]
         page_size: Option<u32>,
     },
+    /// Docker credential helper protocol (also run as `docker-credential-yciam`)
+    #[command(
+        after_help = "Set up: put a link `docker-credential-yciam` to yciam on PATH and add to ~/.docker/config.json:\n  \
+        {\"credHelpers\": {\"cr.yandex\": \"yciam\"}}\n\
+        Then docker pull/push to cr.yandex use a fresh IAM token with the user name `iam`."
+    )]
+    DockerCredential {
+        /// get, store, erase or list (the server URL or credentials come on standard input)
+        #[arg(value_enum)]
+        action: DockerAction,
+    },
     /// Revoke an IAM token (as `yc iam revoke-token`)
     #[command(
         after_help = "Examples:\n  printf '%s' \"$IAM_TOKEN\" | yciam revoke --iam-token-file -"
@@ -126,6 +150,16 @@ enum Format {
     Powershell,
     /// Authorization: Bearer ... (for curl -H @file)
     Header,
+    /// A kubectl ExecCredential (client.authentication.k8s.io/v1 or v1beta1, per KUBERNETES_EXEC_INFO)
+    ExecCredential,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DockerAction {
+    Get,
+    Store,
+    Erase,
+    List,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -160,7 +194,17 @@ struct CurlArgs {
 
 /// Runs the CLI and returns its exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // Run as `docker-credential-yciam get`: the same as `yciam docker-credential get`.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if invoked_as.starts_with("docker-credential-") {
+        args.insert(1, "docker-credential".into());
+    }
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -187,8 +231,32 @@ fn is_broken_pipe(e: &Error) -> bool {
 
 fn options(g: &Global) -> yciam::Result<Options> {
     let mut o = Options::from_env();
-    if let Some(f) = &g.oauth_token_file {
-        o = o.credential(CredentialChoice::OAuthTokenFile(f.clone()));
+    let chosen = [
+        g.oauth_token_file
+            .as_ref()
+            .map(|f| CredentialChoice::OAuthTokenFile(f.clone())),
+        g.sa_key_file
+            .as_ref()
+            .map(|f| CredentialChoice::ServiceAccountKeyFile(f.clone())),
+        g.metadata.then_some(CredentialChoice::Metadata),
+        g.profile
+            .as_ref()
+            .map(|p| CredentialChoice::Profile(p.clone())),
+    ];
+    let mut chosen = chosen.into_iter().flatten();
+    if let Some(choice) = chosen.next() {
+        if chosen.next().is_some() {
+            return Err(Error::Usage(
+                "give at most one of --oauth-token-file, --sa-key-file, --metadata, --profile"
+                    .into(),
+            ));
+        }
+        o = o.credential(choice);
+    }
+    if !o.has_cache_dir()
+        && let Some(dir) = yciam::default_cache_dir()
+    {
+        o = o.cache_dir(dir);
     }
     if g.no_cache {
         o = o.no_cache(true);
@@ -219,7 +287,7 @@ fn run(cli: Cli) -> yciam::Result<u8> {
     match cli.command {
         Command::Token { format } => {
             let token = Client::new(options)?.token()?;
-            write_stdout(render_token(&token, format).as_bytes())?;
+            write_stdout(render_token(&token, format)?.as_bytes())?;
             Ok(exit::OK)
         }
         Command::Curl(args) => curl(options, args),
@@ -238,6 +306,7 @@ fn run(cli: Cli) -> yciam::Result<u8> {
             write_stdout(out.as_bytes())?;
             Ok(exit::OK)
         }
+        Command::DockerCredential { action } => docker_credential(options, action),
         Command::Revoke { iam_token_file } => {
             let (_, token) = yciam::read_token_file(&iam_token_file)?;
             // The token being revoked is its own authorization; no other credential is needed.
@@ -250,9 +319,9 @@ fn run(cli: Cli) -> yciam::Result<u8> {
     }
 }
 
-fn render_token(token: &IamToken, format: Format) -> String {
+fn render_token(token: &IamToken, format: Format) -> yciam::Result<String> {
     let t = token.expose();
-    match format {
+    Ok(match format {
         Format::Text => format!("{t}\n"),
         Format::Json => {
             let mut s = serde_json::json!({
@@ -267,7 +336,42 @@ fn render_token(token: &IamToken, format: Format) -> String {
         Format::Env => format!("export IAM_TOKEN='{}'\n", t.replace('\'', r"'\''")),
         Format::Powershell => format!("$env:IAM_TOKEN = '{}'\n", t.replace('\'', "''")),
         Format::Header => format!("Authorization: Bearer {t}\n"),
+        Format::ExecCredential => {
+            let info = std::env::var("KUBERNETES_EXEC_INFO").ok();
+            let mut s = yciam::exec_credential(token, info.as_deref())?;
+            s.push('\n');
+            s
+        }
+    })
+}
+
+/// docker's credential-helper protocol: the server URL (or credentials) on stdin, JSON out;
+/// errors go to stdout too, as docker reads them from there.
+fn docker_credential(options: Options, action: DockerAction) -> yciam::Result<u8> {
+    let mut input = String::new();
+    if !matches!(action, DockerAction::List) {
+        io::stdin()
+            .lock()
+            .take(64 * 1024)
+            .read_to_string(&mut input)
+            .map_err(|e| Error::io("cannot read standard input", &e))?;
     }
+    let out = match action {
+        DockerAction::Get => {
+            let server = input.trim();
+            if !yciam::is_yandex_registry(server) {
+                write_stdout(format!("{}\n", yciam::DOCKER_NOT_FOUND).as_bytes())?;
+                return Ok(exit::FAILURE);
+            }
+            let token = Client::new(options)?.token()?;
+            yciam::docker_get(server, &token)
+        }
+        // Nothing to keep: every `get` makes or reuses a fresh token.
+        DockerAction::Store | DockerAction::Erase => return Ok(exit::OK),
+        DockerAction::List => yciam::docker_list(),
+    };
+    write_stdout(format!("{out}\n").as_bytes())?;
+    Ok(exit::OK)
 }
 
 fn clouds_table(clouds: &[serde_json::Value]) -> String {

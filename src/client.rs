@@ -4,14 +4,22 @@ use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::path::PathBuf;
+use std::time::SystemTime;
+
 use crate::api::{self, Exchange};
 use crate::cache::{self, Outcome, TokenCache};
 use crate::config::{Endpoints, Options};
 use crate::credentials::{self, Credential, Source};
+use crate::disk_cache::{self, DiskCache};
 use crate::error::{Error, Result};
 use crate::http::{self, Deadline, Http, Request, Retry};
 use crate::secret::Secret;
 use crate::token::IamToken;
+use crate::yc;
+
+/// How long the default chain waits for the VM metadata service (the SDKs use about 1 s).
+const METADATA_PROBE: Duration = Duration::from_secs(1);
 
 /// Gets IAM tokens from one credential, caches and renews them, and makes authorized requests.
 /// Cheap to share between threads (`&Client` is all a thread needs).
@@ -21,6 +29,9 @@ pub struct Client {
     source: Source,
     /// `None` with `no_cache`, and for a ready IAM token (nothing to renew).
     cache: Option<Arc<TokenCache>>,
+    /// The file shared with other processes, when a cache dir is set.
+    disk: Option<DiskCache>,
+    cache_dir: Option<PathBuf>,
     timeout: Duration,
 }
 
@@ -88,9 +99,34 @@ impl Client {
     }
 
     pub(crate) fn with_env(options: Options, env: credentials::Env<'_>) -> Result<Client> {
-        let endpoints = options.endpoints()?;
-        let source = credentials::resolve(&options, env)?;
         let http = Http::new(options.ca_file.clone(), options.logger.clone());
+        let cache_dir = (!options.no_cache)
+            .then(|| options.cache_dir.clone())
+            .flatten();
+        let probe = |addr: &str| {
+            let credential = Credential::Metadata(addr.to_string());
+            let deadline = Deadline::after(METADATA_PROBE);
+            let fetch = || api::metadata_token(&http, addr, &deadline);
+            match disk_for(cache_dir.as_ref(), &credential, "") {
+                Some(disk) => disk.get(&http, &deadline, fetch).map(|(t, _)| t),
+                None => fetch(),
+            }
+            .map_err(|e| match e {
+                Error::Transport { .. } | Error::Timeout { .. } => format!(
+                    "no answer within {} s (not a Yandex Cloud VM?)",
+                    METADATA_PROBE.as_secs()
+                ),
+                Error::NoCredential(why) => why.join("; "),
+                other => other.to_string(),
+            })
+        };
+        let resolved = credentials::resolve(&options, env, &probe)?;
+        let mut options = options;
+        if options.endpoint.is_none() {
+            options.endpoint = resolved.profile_endpoint;
+        }
+        let endpoints = options.endpoints()?;
+        let source = resolved.source;
         http.log(|| {
             format!(
                 "credential: {} from {}",
@@ -98,20 +134,30 @@ impl Client {
                 source.origin
             )
         });
+        let iam_for_key = key_endpoint(&source.credential, &endpoints);
         let cache = match &source.credential {
             Credential::IamToken(_) => None,
             _ if options.no_cache => None,
             c => Some(cache::shared(cache::key(&[
                 c.kind().as_bytes(),
-                c.identity(),
-                endpoints.iam.as_bytes(),
+                &c.identity(),
+                iam_for_key.as_bytes(),
             ]))),
+        };
+        if let (Some(cache), Some(token)) = (&cache, resolved.token) {
+            cache.seed(token);
+        }
+        let disk = match &source.credential {
+            Credential::IamToken(_) => None,
+            c => disk_for(cache_dir.as_ref(), c, iam_for_key),
         };
         Ok(Client {
             http,
             endpoints,
             source,
             cache,
+            disk,
+            cache_dir,
             timeout: options.timeout_or_default(),
         })
     }
@@ -128,32 +174,53 @@ impl Client {
     }
 
     fn token_within(&self, deadline: &Deadline) -> Result<IamToken> {
-        let fetch = || self.fetch(deadline);
-        let Some(cache) = &self.cache else {
-            return fetch();
+        // Memory first, then the shared file, then the credential itself.
+        let from_disk_or_fetch = || match &self.disk {
+            Some(disk) => disk
+                .get(&self.http, deadline, || self.fetch(deadline))
+                .map(|(token, outcome)| self.report(token, outcome)),
+            None => self.fetch(deadline),
         };
-        let (token, outcome) = cache.get(fetch)?;
-        match outcome {
-            Outcome::Cached => self.http.log(|| "token: from the in-process cache".into()),
-            Outcome::Fetched => {}
-            Outcome::StaleAfterError(e) => self
-                .http
-                .log(|| format!("token: refresh failed, still using the current token: {e}")),
-        }
-        Ok(token)
+        let Some(cache) = &self.cache else {
+            return from_disk_or_fetch();
+        };
+        cache
+            .get(from_disk_or_fetch)
+            .map(|(token, outcome)| match outcome {
+                Outcome::Cached => {
+                    self.http.log(|| "token: from the in-process cache".into());
+                    token
+                }
+                other => self.report(token, other),
+            })
     }
 
-    /// Obtains a new token from the credential, bypassing the cache.
+    fn report(&self, token: IamToken, outcome: Outcome) -> IamToken {
+        if let Outcome::StaleAfterError(e) = outcome {
+            self.http
+                .log(|| format!("token: refresh failed, still using the current token: {e}"));
+        }
+        token
+    }
+
+    /// Obtains a new token from the credential, bypassing the caches.
     fn fetch(&self, deadline: &Deadline) -> Result<IamToken> {
+        let exchange = |with| {
+            api::create_token(&self.http, &self.endpoints.iam, with, deadline)
+                .map_err(|e| self.with_hint(e))
+        };
         match &self.source.credential {
             Credential::IamToken(s) => Ok(IamToken::new(s.clone(), None)),
-            Credential::OAuthToken(s) => api::create_token(
-                &self.http,
-                &self.endpoints.iam,
-                Exchange::OAuth(s),
-                deadline,
-            )
-            .map_err(|e| self.with_hint(e)),
+            Credential::OAuthToken(s) => exchange(Exchange::OAuth(s)),
+            Credential::ServiceAccountKey(key) => {
+                let audience = format!("https://iam.{}/iam/v1/tokens", self.endpoints.domain);
+                let jwt = key.jwt(&audience, SystemTime::now())?;
+                exchange(Exchange::Jwt(&jwt))
+            }
+            Credential::Metadata(addr) => api::metadata_token(&self.http, addr, deadline),
+            Credential::YcCli(path, profile) => {
+                yc::create_token(path, profile.as_deref(), deadline)
+            }
         }
     }
 
@@ -167,7 +234,15 @@ impl Client {
                          https://oauth.yandex.com/authorize?response_type=token&client_id=1a6990aa636648e9b2ef855fa7bec2fb",
                         self.source.origin
                     ),
-                    Credential::IamToken(_) => format!(
+                    Credential::ServiceAccountKey(key) => format!(
+                        "the service account key {} from {} was refused: check that the key and its \
+                         service account {} still exist (`yc iam key list --service-account-id {}`)",
+                        key.key_id(),
+                        self.source.origin,
+                        key.service_account_id(),
+                        key.service_account_id()
+                    ),
+                    _ => format!(
                         "the IAM token from {} was refused: it is invalid, expired or revoked",
                         self.source.origin
                     ),
@@ -205,6 +280,7 @@ impl Client {
                 body,
                 secret_body: false,
                 retry,
+                direct: false,
             };
             let resp = self.http.send(&req, &deadline)?;
             if resp.status == 401
@@ -235,6 +311,9 @@ impl Client {
         if let Some(cache) = &self.cache {
             cache.clear();
         }
+        if let Some(dir) = &self.cache_dir {
+            disk_cache::forget_token(dir, token);
+        }
         Ok(subject)
     }
 
@@ -252,6 +331,23 @@ impl Client {
         )
         .map_err(|e| self.with_hint(e))
     }
+}
+
+/// Tokens from the IAM API depend on which IAM answered; metadata and yc tokens do not.
+fn key_endpoint<'e>(credential: &Credential, endpoints: &'e Endpoints) -> &'e str {
+    match credential {
+        Credential::Metadata(_) | Credential::YcCli(..) => "",
+        _ => &endpoints.iam,
+    }
+}
+
+fn disk_for(dir: Option<&PathBuf>, credential: &Credential, iam: &str) -> Option<DiskCache> {
+    let key = cache::key(&[
+        credential.kind().as_bytes(),
+        &credential.identity(),
+        iam.as_bytes(),
+    ]);
+    dir.map(|d| DiskCache::new(d.clone(), &key))
 }
 
 /// Parses a URL the way [`Client::request`] will, for early checks in front ends.

@@ -25,6 +25,15 @@ pub enum CredentialChoice {
     OAuthTokenFile(PathBuf),
     /// An IAM token used as is.
     IamToken(Secret),
+    /// A service account authorized key file (`yc iam key create --output key.json`);
+    /// `-` is standard input.
+    ServiceAccountKeyFile(PathBuf),
+    /// The JSON of a service account authorized key.
+    ServiceAccountKeyJson(Secret),
+    /// The VM metadata service (the service account attached to this VM).
+    Metadata,
+    /// A yc CLI profile, by name.
+    Profile(String),
 }
 
 /// Options for a [`Client`](crate::Client). Every setter documents its default.
@@ -37,6 +46,8 @@ pub struct Options {
     pub(crate) ca_file: Option<PathBuf>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) no_cache: bool,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) metadata_addr: Option<String>,
     pub(crate) logger: Option<Logger>,
 }
 
@@ -50,6 +61,8 @@ impl std::fmt::Debug for Options {
             .field("ca_file", &self.ca_file)
             .field("timeout", &self.timeout)
             .field("no_cache", &self.no_cache)
+            .field("cache_dir", &self.cache_dir)
+            .field("metadata_addr", &self.metadata_addr)
             .finish_non_exhaustive()
     }
 }
@@ -60,7 +73,8 @@ fn env_nonempty(name: &str) -> Option<String> {
 
 impl Options {
     /// Defaults, then what the environment says: `YC_ENDPOINT`, `YC_IAM_ENDPOINT`,
-    /// `YC_RESOURCE_MANAGER_ENDPOINT`, `YCIAM_CA_FILE`, `YCIAM_NO_CACHE=1`.
+    /// `YC_RESOURCE_MANAGER_ENDPOINT`, `YCIAM_CA_FILE`, `YCIAM_NO_CACHE=1`, `YCIAM_CACHE_DIR`,
+    /// `YC_METADATA_ADDR`.
     /// (Credential variables are read by the default chain when the client is made.)
     pub fn from_env() -> Self {
         Options {
@@ -69,6 +83,8 @@ impl Options {
             resource_manager_endpoint: env_nonempty("YC_RESOURCE_MANAGER_ENDPOINT"),
             ca_file: env_nonempty("YCIAM_CA_FILE").map(PathBuf::from),
             no_cache: env_nonempty("YCIAM_NO_CACHE").is_some_and(|v| v != "0"),
+            cache_dir: env_nonempty("YCIAM_CACHE_DIR").map(PathBuf::from),
+            metadata_addr: env_nonempty("YC_METADATA_ADDR"),
             ..Options::default()
         }
     }
@@ -88,19 +104,55 @@ impl Options {
             ca_file: Option<PathBuf>,
             timeout_seconds: Option<f64>,
             no_cache: Option<bool>,
+            sa_key_file: Option<PathBuf>,
+            sa_key_json: Option<serde_json::Value>,
+            #[serde(default)]
+            metadata: bool,
+            profile: Option<String>,
+            cache_dir: Option<PathBuf>,
+            metadata_addr: Option<String>,
         }
         let j: Json = serde_json::from_str(json)
-            .map_err(|e| Error::Usage(format!("bad options JSON: {e}")))?;
+            .map_err(|e| Error::Usage(format!("bad options JSON: {}", redact_json_error(&e))))?;
         let mut o = Options::from_env();
         let choices = [
             j.oauth_token.is_some(),
             j.oauth_token_file.is_some(),
             j.iam_token.is_some(),
+            j.sa_key_file.is_some(),
+            j.sa_key_json.is_some(),
+            j.metadata,
+            j.profile.is_some(),
         ];
         if choices.iter().filter(|c| **c).count() > 1 {
             return Err(Error::Usage(
-                "bad options JSON: give at most one credential (oauth_token, oauth_token_file, iam_token)".into(),
+                "bad options JSON: give at most one credential (oauth_token, oauth_token_file, \
+                 iam_token, sa_key_file, sa_key_json, metadata, profile)"
+                    .into(),
             ));
+        }
+        if let Some(p) = j.sa_key_file {
+            o = o.credential(CredentialChoice::ServiceAccountKeyFile(p));
+        }
+        if let Some(key) = j.sa_key_json {
+            // Either the key object itself or a string holding its JSON.
+            let text = match key {
+                serde_json::Value::String(s) => s,
+                other => other.to_string(),
+            };
+            o = o.credential(CredentialChoice::ServiceAccountKeyJson(Secret::new(text)));
+        }
+        if j.metadata {
+            o = o.credential(CredentialChoice::Metadata);
+        }
+        if let Some(p) = j.profile {
+            o = o.credential(CredentialChoice::Profile(p));
+        }
+        if j.cache_dir.is_some() {
+            o.cache_dir = j.cache_dir;
+        }
+        if j.metadata_addr.is_some() {
+            o.metadata_addr = j.metadata_addr;
         }
         if let Some(t) = j.oauth_token {
             o = o.credential(CredentialChoice::OAuthToken(Secret::from_text(
@@ -184,6 +236,26 @@ impl Options {
         self
     }
 
+    /// Also keep tokens in this directory, shared with other processes (one 0600 file per
+    /// credential in a 0700 dir). Defaults to `YCIAM_CACHE_DIR`, else no files (the CLI uses
+    /// the platform cache dir + `/yciam`).
+    pub fn cache_dir(mut self, v: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(v.into());
+        self
+    }
+
+    /// The VM metadata service's `host:port`. Defaults to `YC_METADATA_ADDR`, else
+    /// `169.254.169.254`.
+    pub fn metadata_addr(mut self, v: impl Into<String>) -> Self {
+        self.metadata_addr = Some(v.into());
+        self
+    }
+
+    /// Whether a cache dir is set (by [`Options::cache_dir`] or `YCIAM_CACHE_DIR`).
+    pub fn has_cache_dir(&self) -> bool {
+        self.cache_dir.is_some()
+    }
+
     /// Where to report requests, retries and cache decisions (never secrets). Defaults to nowhere.
     pub fn logger(mut self, v: Logger) -> Self {
         self.logger = Some(v);
@@ -211,6 +283,21 @@ impl Options {
             resource_manager: base(&self.resource_manager_endpoint, "resource-manager")?,
             domain,
         })
+    }
+}
+
+/// serde_json's message for a wrong-typed value quotes the value, which may be a secret
+/// put in the wrong field: keep only the part before the quote.
+fn redact_json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.find(['"', '`']) {
+        Some(i) if text.starts_with("invalid") => format!(
+            "{}… at line {} column {}",
+            text[..i].trim_end(),
+            e.line(),
+            e.column()
+        ),
+        _ => text,
     }
 }
 

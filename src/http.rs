@@ -46,6 +46,8 @@ pub(crate) struct Request<'a> {
     pub body: Option<&'a [u8]>,
     pub secret_body: bool,
     pub retry: Retry,
+    /// Never through a proxy (the VM metadata service).
+    pub direct: bool,
 }
 
 /// A response whose status is final (retries are over). The body is not read yet.
@@ -91,7 +93,7 @@ impl Deadline {
         self.limit.saturating_sub(self.start.elapsed())
     }
 
-    fn timeout(&self, what: &str) -> Error {
+    pub fn timeout(&self, what: &str) -> Error {
         Error::Timeout {
             what: what.to_string(),
             after: self.limit,
@@ -105,6 +107,7 @@ pub(crate) struct Http {
     ca_file: Option<PathBuf>,
     log: Option<Logger>,
     agent: OnceLock<ureq::Agent>,
+    direct_agent: OnceLock<ureq::Agent>,
 }
 
 impl std::fmt::Debug for Http {
@@ -121,6 +124,7 @@ impl Http {
             ca_file,
             log,
             agent: OnceLock::new(),
+            direct_agent: OnceLock::new(),
         }
     }
 
@@ -130,20 +134,31 @@ impl Http {
         }
     }
 
-    fn agent(&self) -> Result<&ureq::Agent> {
-        if let Some(agent) = self.agent.get() {
+    fn agent(&self, direct: bool) -> Result<&ureq::Agent> {
+        let cell = if direct {
+            &self.direct_agent
+        } else {
+            &self.agent
+        };
+        if let Some(agent) = cell.get() {
             return Ok(agent);
         }
-        let roots = trust_roots(self.ca_file.as_deref())?;
-        let config = ureq::Agent::config_builder()
+        let builder = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .allow_non_standard_methods(true)
-            .user_agent(concat!("yciam/", env!("CARGO_PKG_VERSION")))
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
-            .build();
+            .user_agent(concat!("yciam/", env!("CARGO_PKG_VERSION")));
+        let config = if direct {
+            // Plain HTTP to a link-local or loopback address: no proxy, no trust roots.
+            builder.proxy(None).build()
+        } else {
+            let roots = trust_roots(self.ca_file.as_deref())?;
+            builder
+                .tls_config(TlsConfig::builder().root_certs(roots).build())
+                .build()
+        };
         // Two threads may both build one; the loser's is dropped. Cheaper than a lock.
-        Ok(self.agent.get_or_init(|| config.new_agent()))
+        Ok(cell.get_or_init(|| config.new_agent()))
     }
 
     /// Sends a request, retrying per `req.retry` within the deadline, and returns the first
@@ -158,7 +173,7 @@ impl Http {
                 uri.host().unwrap_or("?")
             )));
         }
-        let agent = self.agent()?;
+        let agent = self.agent(req.direct)?;
         let mut attempt = 1;
         loop {
             let remaining = deadline.remaining();

@@ -21,18 +21,28 @@
 
 mod api;
 mod cache;
+#[allow(unsafe_code)]
+mod capi;
 mod client;
 mod config;
 mod credentials;
+mod disk_cache;
 mod error;
+mod helpers;
 mod http;
+mod profile;
+mod sa_key;
 mod secret;
 mod token;
+mod yc;
 
 pub use client::{Client, Response, check_url};
 pub use config::{CredentialChoice, DEFAULT_API_DOMAIN, Options, timeout_from_secs};
-pub use credentials::{Credential, Source, read_token_file};
+pub use credentials::{Credential, DEFAULT_METADATA_ADDR, Source, read_token_file};
+pub use disk_cache::default_dir as default_cache_dir;
 pub use error::{ApiError, Error, Result, exit};
+pub use helpers::{DOCKER_NOT_FOUND, docker_get, docker_list, exec_credential, is_yandex_registry};
 pub use http::Logger;
+pub use sa_key::ServiceAccountKey;
 pub use secret::Secret;
 pub use token::{IamToken, format_rfc3339, parse_rfc3339, unix_seconds};

@@ -71,20 +71,20 @@ impl IamToken {
             .map(|e| e.duration_since(now).unwrap_or(Duration::ZERO))
     }
 
-    /// Fresh: younger than an hour and with more than a quarter of its lifetime left.
-    /// A token of unknown expiry is never refreshed (there is nothing to refresh it from).
-    pub fn is_fresh(&self, now: SystemTime) -> bool {
-        let Some(expires_at) = self.expires_at else {
-            return true;
-        };
-        let age = now
-            .duration_since(self.obtained_at)
-            .unwrap_or(Duration::ZERO);
+    /// When this token should be renewed: an hour after it was obtained, or when a quarter
+    /// of its lifetime is left, whichever comes first (`None` when the expiry is unknown).
+    pub fn renew_at(&self) -> Option<SystemTime> {
+        let expires_at = self.expires_at?;
         let lifetime = expires_at
             .duration_since(self.obtained_at)
             .unwrap_or(Duration::ZERO);
-        let left = expires_at.duration_since(now).unwrap_or(Duration::ZERO);
-        age < RENEW_AFTER_AGE && left > lifetime / 4
+        Some((self.obtained_at + RENEW_AFTER_AGE).min(expires_at - lifetime / 4))
+    }
+
+    /// Fresh: not yet due for renewal (see [`IamToken::renew_at`]). A token of unknown expiry
+    /// is never renewed (there is nothing to renew it from).
+    pub fn is_fresh(&self, now: SystemTime) -> bool {
+        self.renew_at().is_none_or(|at| now < at)
     }
 
     /// Still good enough to serve while a refresh is failing: more than a minute left.
