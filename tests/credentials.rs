@@ -11,9 +11,8 @@ use common::*;
 
 fn jwt_parts(jwt: &str) -> (serde_json::Value, serde_json::Value) {
     let mut parts = jwt.split('.');
-    let mut next = || {
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap()
-    };
+    let mut next =
+        || serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next().unwrap()).unwrap()).unwrap();
     (next(), next())
 }
 
@@ -35,14 +34,31 @@ fn service_account_key_file_with_and_without_the_header_line() {
         let key = w.fake.new_sa_key(bits);
         let file = w.path(&format!("key-{bits}-{header_line}.json"));
         write(&file, key.to_yc_json(header_line).as_bytes());
-        let r = w.run(&["token", "--no-cache", "--sa-key-file", file.to_str().unwrap()]);
+        let r = w.run(&[
+            "token",
+            "--no-cache",
+            "--sa-key-file",
+            file.to_str().unwrap(),
+        ]);
         assert_eq!(r.code, 0, "{r:?}");
-        assert_eq!(w.fake.token_subject(r.stdout.trim()).as_deref(), Some(key.service_account_id.as_str()));
+        assert_eq!(
+            w.fake.token_subject(r.stdout.trim()).as_deref(),
+            Some(key.service_account_id.as_str())
+        );
         let (header, claims) = jwt_parts(&last_jwt(&w));
-        assert_eq!(header, serde_json::json!({"typ":"JWT","alg":"PS256","kid": key.key_id}));
+        assert_eq!(
+            header,
+            serde_json::json!({"typ":"JWT","alg":"PS256","kid": key.key_id})
+        );
         assert_eq!(claims["iss"], key.service_account_id.as_str());
-        assert_eq!(claims["aud"], "https://iam.api.cloud.yandex.net/iam/v1/tokens");
-        let (iat, exp) = (claims["iat"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
+        assert_eq!(
+            claims["aud"],
+            "https://iam.api.cloud.yandex.net/iam/v1/tokens"
+        );
+        let (iat, exp) = (
+            claims["iat"].as_u64().unwrap(),
+            claims["exp"].as_u64().unwrap(),
+        );
         assert!(exp > iat && exp - iat <= 3600, "{claims}");
     }
 }
@@ -81,9 +97,15 @@ fn a_key_the_server_does_not_know_is_refused_with_the_server_message() {
     write(&file, unknown.to_yc_json(true).as_bytes());
     let r = w.run(&["token", "-v", "--sa-key-file", file.to_str().unwrap()]);
     assert_eq!(r.code, 4, "{r:?}");
-    assert!(r.stderr.contains("The token is invalid") && r.stderr.contains("request id"), "{r:?}");
+    assert!(
+        r.stderr.contains("The token is invalid") && r.stderr.contains("request id"),
+        "{r:?}"
+    );
     assert!(r.stderr.contains(&unknown.key_id), "names the key: {r:?}");
-    assert!(!r.stderr.contains("PRIVATE KEY") && !r.stderr.contains("MII"), "{r:?}");
+    assert!(
+        !r.stderr.contains("PRIVATE KEY") && !r.stderr.contains("MII"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -96,7 +118,10 @@ fn a_malformed_key_names_the_field_and_prints_no_key_material() {
     write(&file, json.to_string().as_bytes());
     let r = w.run(&["token", "--sa-key-file", file.to_str().unwrap()]);
     assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("`service_account_id` is missing"), "{r:?}");
+    assert!(
+        r.stderr.contains("`service_account_id` is missing"),
+        "{r:?}"
+    );
     let body = key.private_key_pem.lines().nth(1).unwrap();
     assert!(!r.stderr.contains(body), "{r:?}");
     assert_eq!(w.fake.count(Route::CreateToken), 0);
@@ -150,16 +175,42 @@ fn the_fake_accepts_only_real_ps256_with_salt_32() {
             .status()
             .as_u16()
     };
-    assert_eq!(exchange(sign_with_salt(32)), 200, "salt 32 from another signer is fine");
+    assert_eq!(
+        exchange(sign_with_salt(32)),
+        200,
+        "salt 32 from another signer is fine"
+    );
     assert_eq!(exchange(sign_with_salt(20)), 401, "salt 20 is refused");
     assert_eq!(exchange(sign_with_salt(0)), 401, "salt 0 is refused");
     let signed = |h: String, c: String| key.sign_jwt(&h, &c);
     let sa = key.service_account_id.as_str();
-    assert_eq!(exchange(signed(header(&key.key_id), claims(sa, aud, now + 3600))), 200);
-    assert_eq!(exchange(signed(header("ajeunknownkid"), claims(sa, aud, now + 3600))), 401);
-    assert_eq!(exchange(signed(header(&key.key_id), claims("ajeother", aud, now + 3600))), 401);
-    assert_eq!(exchange(signed(header(&key.key_id), claims(sa, "https://example.com/", now + 3600))), 401);
-    assert_eq!(exchange(signed(header(&key.key_id), claims(sa, aud, now + 7200))), 401, "exp - iat > 1 h");
+    assert_eq!(
+        exchange(signed(header(&key.key_id), claims(sa, aud, now + 3600))),
+        200
+    );
+    assert_eq!(
+        exchange(signed(header("ajeunknownkid"), claims(sa, aud, now + 3600))),
+        401
+    );
+    assert_eq!(
+        exchange(signed(
+            header(&key.key_id),
+            claims("ajeother", aud, now + 3600)
+        )),
+        401
+    );
+    assert_eq!(
+        exchange(signed(
+            header(&key.key_id),
+            claims(sa, "https://example.com/", now + 3600)
+        )),
+        401
+    );
+    assert_eq!(
+        exchange(signed(header(&key.key_id), claims(sa, aud, now + 7200))),
+        401,
+        "exp - iat > 1 h"
+    );
     let no_kid = serde_json::json!({"typ":"JWT","alg":"PS256"}).to_string();
     assert_eq!(exchange(signed(no_kid, claims(sa, aud, now + 3600))), 401);
 }
@@ -174,7 +225,12 @@ fn metadata_service_with_the_flavor_header() {
     let r = run(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(w.fake.is_token_valid(r.stdout.trim()));
-    let req = w.fake.requests().into_iter().find(|r| r.route == Route::Metadata).unwrap();
+    let req = w
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.route == Route::Metadata)
+        .unwrap();
     assert_eq!(req.header("Metadata-Flavor"), Some("Google"));
     assert!(!req.tls);
     w.assert_no_secret_in_stderr(&r);
@@ -199,7 +255,11 @@ fn metadata_without_a_service_account_says_so() {
     cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr());
     let r = run(cmd, None);
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.stderr.contains("no service account is attached to this VM"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("no service account is attached to this VM"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -249,7 +309,8 @@ fn profiles_token_key_metadata_and_federated() {
     let w = World::new();
     let key = w.fake.new_sa_key(2048);
     let key_yaml: serde_json::Value = serde_json::from_str(&key.to_yc_json(true)).unwrap();
-    let key_yaml = serde_yaml_ng::to_string(&serde_json::json!({"service-account-key": key_yaml})).unwrap();
+    let key_yaml =
+        serde_yaml_ng::to_string(&serde_json::json!({"service-account-key": key_yaml})).unwrap();
     let indented: String = key_yaml.lines().map(|l| format!("    {l}\n")).collect();
     write_yc_config(
         &w,
@@ -262,7 +323,8 @@ fn profiles_token_key_metadata_and_federated() {
     let path = format!("{}:/usr/bin:/bin", bin.display());
     let go = |args: &[&str], profile_env: Option<&str>| {
         let mut cmd = w.cmd(args);
-        cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr()).env("PATH", &path);
+        cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr())
+            .env("PATH", &path);
         if let Some(p) = profile_env {
             cmd.env("YC_PROFILE", p);
         }
@@ -271,19 +333,32 @@ fn profiles_token_key_metadata_and_federated() {
     // current: → the OAuth token.
     let r = go(&["token", "-v", "--no-cache"], None);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("oauth-token from the yc profile \"oauth\""), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("oauth-token from the yc profile \"oauth\""),
+        "{r:?}"
+    );
     // --profile and YC_PROFILE pick others.
     let r = go(&["token", "-v", "--no-cache", "--profile", "sa"], None);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(w.fake.token_subject(r.stdout.trim()).as_deref(), Some(key.service_account_id.as_str()));
+    assert_eq!(
+        w.fake.token_subject(r.stdout.trim()).as_deref(),
+        Some(key.service_account_id.as_str())
+    );
     let r = go(&["token", "-v", "--no-cache"], Some("vm"));
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stderr.contains("metadata from the yc profile \"vm\""), "{r:?}");
+    assert!(
+        r.stderr.contains("metadata from the yc profile \"vm\""),
+        "{r:?}"
+    );
     // A federated profile goes through yc itself, with the profile's name.
     let r = go(&["token", "-v", "--no-cache", "--profile", "fed"], None);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(w.fake.is_token_valid(r.stdout.trim()), "{r:?}");
-    assert!(r.stderr.contains("yc: signing in"), "yc's prompts reach the user: {r:?}");
+    assert!(
+        r.stderr.contains("yc: signing in"),
+        "yc's prompts reach the user: {r:?}"
+    );
     let args = std::fs::read_to_string(w.path("yc-args")).unwrap();
     assert!(args.contains("iam create-token --profile fed"), "{args}");
     // Without yc on PATH the federated profile is an error that says so.
@@ -291,7 +366,10 @@ fn profiles_token_key_metadata_and_federated() {
     cmd.env("PATH", "/usr/bin:/bin");
     let r = run(cmd, None);
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(r.stderr.contains("is federated") && r.stderr.contains("yc is not on PATH"), "{r:?}");
+    assert!(
+        r.stderr.contains("is federated") && r.stderr.contains("yc is not on PATH"),
+        "{r:?}"
+    );
     // A missing profile lists the ones there are.
     let r = go(&["token", "--profile", "nope"], None);
     assert_eq!(r.code, 2, "{r:?}");
@@ -307,12 +385,27 @@ fn chain_order_is_as_documented() {
     let key = w.fake.new_sa_key(2048);
     let key_file = w.path("key.json");
     write(&key_file, key.to_yc_json(true).as_bytes());
-    write_yc_config(&w, &format!("current: p\nprofiles:\n  p:\n    token: {}\n", w.fake.oauth_token()));
+    write_yc_config(
+        &w,
+        &format!(
+            "current: p\nprofiles:\n  p:\n    token: {}\n",
+            w.fake.oauth_token()
+        ),
+    );
     let bin = fake_yc(&w);
-    let iam_token = w.run(&["token", "--oauth-token-file", w.oauth_file.to_str().unwrap()]).stdout;
+    let iam_token = w
+        .run(&[
+            "token",
+            "--oauth-token-file",
+            w.oauth_file.to_str().unwrap(),
+        ])
+        .stdout;
     let all: Vec<(&str, String)> = vec![
         ("YC_IAM_TOKEN", iam_token.trim().to_string()),
-        ("YC_SERVICE_ACCOUNT_KEY_FILE", key_file.display().to_string()),
+        (
+            "YC_SERVICE_ACCOUNT_KEY_FILE",
+            key_file.display().to_string(),
+        ),
         ("YC_OAUTH_TOKEN", w.fake.oauth_token()),
         ("YC_TOKEN", w.fake.oauth_token()),
     ];

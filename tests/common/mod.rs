@@ -58,15 +58,27 @@ impl World {
         self.dir.path().join(name)
     }
 
-    /// `yciam` with the fake's endpoints and CA in the environment, every other YC_ and
-    /// YCIAM_ variable removed, and a private cache dir and HOME.
+    /// `yciam` with the fake's endpoints and CA in the environment (see [`World::configure`]).
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_yciam"));
+        self.program(env!("CARGO_BIN_EXE_yciam"), args)
+    }
+
+    /// Any program (kubectl, a link to yciam) with the environment of [`World::configure`].
+    pub fn program(&self, program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
+        self.configure(&mut cmd);
+        cmd.args(args).stdin(Stdio::null());
+        cmd
+    }
+
+    /// The fake's endpoints and CA in the environment, every other YC_, YCIAM_ and proxy
+    /// variable removed, a private cache dir and HOME, and a metadata address that refuses
+    /// at once (so the default chain never probes a real link-local address).
+    pub fn configure(&self, cmd: &mut Command) {
         for (k, _) in std::env::vars() {
             if k.starts_with("YC_")
                 || k.starts_with("YCIAM_")
-                || k.ends_with("_PROXY")
-                || k.ends_with("_proxy")
+                || k.to_ascii_uppercase().ends_with("_PROXY")
             {
                 cmd.env_remove(k);
             }
@@ -76,10 +88,7 @@ impl World {
             .env("YC_RESOURCE_MANAGER_ENDPOINT", self.fake.https_url())
             .env("YCIAM_CA_FILE", &self.ca)
             .env("YCIAM_CACHE_DIR", self.dir.path().join("cache"))
-            .env("YC_METADATA_ADDR", "127.0.0.1:9")
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
+            .env("YC_METADATA_ADDR", "127.0.0.1:9");
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
