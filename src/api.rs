@@ -38,12 +38,6 @@ pub(crate) fn create_token(
     };
     let body = body.to_string();
     let url = format!("{iam}/iam/v1/tokens");
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Created {
-        iam_token: String,
-        expires_at: String,
-    }
     let headers = json_headers();
     let req = Request {
         method: "POST",
@@ -57,14 +51,32 @@ pub(crate) fn create_token(
     };
     let obtained_at = SystemTime::now();
     let created: Created = http.send_json(&req, deadline).map_err(rejected)?;
-    let what = || format!("POST {url}");
-    let expires_at = parse_rfc3339(&created.expires_at).ok_or_else(|| Error::BadResponse {
-        what: what(),
-        detail: format!("expiresAt {:?} is not an RFC 3339 time", created.expires_at),
-        request_id: None,
-    })?;
-    let token = checked_token(created.iam_token, &what)?;
-    Ok(IamToken::obtained(token, Some(expires_at), obtained_at))
+    created.into_token(&|| format!("POST {url}"), obtained_at)
+}
+
+/// The answer of `POST /iam/v1/tokens`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Created {
+    iam_token: String,
+    expires_at: String,
+}
+
+impl Created {
+    /// The token, checked: printable ASCII, and an RFC 3339 expiry.
+    pub(crate) fn into_token(
+        self,
+        what: &dyn Fn() -> String,
+        obtained_at: SystemTime,
+    ) -> Result<IamToken> {
+        let expires_at = parse_rfc3339(&self.expires_at).ok_or_else(|| Error::BadResponse {
+            what: what(),
+            detail: format!("expiresAt {:?} is not an RFC 3339 time", self.expires_at),
+            request_id: None,
+        })?;
+        let token = checked_token(self.iam_token, what)?;
+        Ok(IamToken::obtained(token, Some(expires_at), obtained_at))
+    }
 }
 
 /// Any 4xx from the token exchange means the credential (or its form) was refused.

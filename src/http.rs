@@ -267,25 +267,7 @@ pub(crate) fn read_body(resp: &mut Response, limit: u64, deadline: &Deadline) ->
 /// Turns a non-2xx response into an error: the Status `message` and `requestId` when the body
 /// is a google.rpc.Status, otherwise the status and a short excerpt (an HTML page from a proxy).
 pub(crate) fn api_error(resp: &Response, body: &[u8]) -> Error {
-    #[derive(serde::Deserialize)]
-    struct Status {
-        code: Option<i32>,
-        message: Option<String>,
-        #[serde(default)]
-        details: Vec<serde_json::Value>,
-    }
-    let parsed: Option<Status> = serde_json::from_slice(body).ok();
-    let (code, message, details_id) = match parsed {
-        Some(s) if s.code.is_some() || s.message.is_some() => {
-            let id = s.details.iter().find_map(|d| {
-                d.get("requestId")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-            });
-            (s.code, s.message.unwrap_or_default(), id)
-        }
-        _ => (None, excerpt(body), None),
-    };
+    let (code, message, details_id) = status_fields(body);
     let api = Box::new(ApiError {
         what: resp.what.clone(),
         status: resp.status,
@@ -300,6 +282,29 @@ pub(crate) fn api_error(resp: &Response, body: &[u8]) -> Error {
         Error::Rejected(api)
     } else {
         Error::Api(api)
+    }
+}
+
+/// The `code`, `message` and `requestId` of a google.rpc.Status body; for any other body,
+/// no code, a short excerpt as the message, and no request id.
+pub(crate) fn status_fields(body: &[u8]) -> (Option<i32>, String, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Status {
+        code: Option<i32>,
+        message: Option<String>,
+        #[serde(default)]
+        details: Vec<serde_json::Value>,
+    }
+    match serde_json::from_slice::<Status>(body) {
+        Ok(s) if s.code.is_some() || s.message.is_some() => {
+            let id = s.details.iter().find_map(|d| {
+                d.get("requestId")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+            });
+            (s.code, s.message.unwrap_or_default(), id)
+        }
+        _ => (None, excerpt(body), None),
     }
 }
 

@@ -28,6 +28,8 @@ mod config;
 mod credentials;
 mod disk_cache;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod helpers;
 mod http;
 mod profile;
