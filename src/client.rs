@@ -290,6 +290,9 @@ impl Client {
                 self.http
                     .log(|| "401 with a cached token: renewing it and trying once more".into());
                 cache.forget(&token);
+                if let Some(dir) = &self.cache_dir {
+                    disk_cache::forget_token(dir, token.secret());
+                }
                 renewed = true;
                 continue;
             }

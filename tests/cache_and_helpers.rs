@@ -363,3 +363,24 @@ fn docker_credential_helper_protocol_round_trip() {
     cmd.env("YC_OAUTH_TOKEN", w.fake.oauth_token());
     assert_eq!(run(cmd, None).code, 0);
 }
+
+#[test]
+fn a_cached_token_revoked_elsewhere_is_renewed_by_curl_and_the_file_replaced() {
+    let w = World::new();
+    let first = token(&w).stdout.trim().to_string();
+    w.fake.revoke_all_tokens();
+    let clouds = w.url("/resource-manager/v1/clouds");
+    let r = w.run(&[
+        "curl",
+        "-v",
+        "--oauth-token-file",
+        w.oauth_file.to_str().unwrap(),
+        &clouds,
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("renewing it"), "{r:?}");
+    let second = token(&w).stdout.trim().to_string();
+    assert_ne!(first, second);
+    assert!(w.fake.is_token_valid(&second));
+    assert_eq!(w.fake.count(Route::CreateToken), 2);
+}
