@@ -597,3 +597,20 @@ fn help_documents_exit_codes_and_examples() {
         assert!(r.stdout.contains("Examples"), "{cmd}: {r:?}");
     }
 }
+
+#[test]
+fn https_proxy_is_used_and_no_proxy_bypasses_it() {
+    let w = World::new();
+    let file = w.oauth_file.to_str().unwrap();
+    // A proxy that refuses connections: going through it fails...
+    let mut cmd = w.cmd(&["token", "--oauth-token-file", file, "--timeout", "3"]);
+    cmd.env("HTTPS_PROXY", "http://127.0.0.1:9");
+    let r = run(cmd, None);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert_eq!(w.fake.count(Route::CreateToken), 0);
+    // ...and NO_PROXY sends the request straight to the server.
+    let mut cmd = w.cmd(&["token", "--oauth-token-file", file]);
+    cmd.env("HTTPS_PROXY", "http://127.0.0.1:9").env("NO_PROXY", "127.0.0.1");
+    let r = run(cmd, None);
+    assert_eq!(r.code, 0, "{r:?}");
+}
