@@ -95,7 +95,8 @@ impl Response {
 impl Client {
     /// A client for the credential the options name (or the default chain).
     pub fn new(options: Options) -> Result<Client> {
-        Self::with_env(options, &credentials::process_env)
+        let env = options.clone();
+        Self::with_env(options, &move |name: &str| env.env_var(name))
     }
 
     pub(crate) fn with_env(options: Options, env: credentials::Env<'_>) -> Result<Client> {

@@ -48,6 +48,7 @@ pub struct Options {
     pub(crate) no_cache: bool,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) metadata_addr: Option<String>,
+    pub(crate) env: EnvOverrides,
     pub(crate) logger: Option<Logger>,
 }
 
@@ -63,13 +64,14 @@ impl std::fmt::Debug for Options {
             .field("no_cache", &self.no_cache)
             .field("cache_dir", &self.cache_dir)
             .field("metadata_addr", &self.metadata_addr)
+            .field("env", &self.env.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
-fn env_nonempty(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+/// Variables given in place of the process environment (the `env` key of the JSON options):
+/// a host whose environment native code cannot see (PowerShell 7 on Unix) passes them here.
+pub(crate) type EnvOverrides = std::collections::BTreeMap<String, String>;
 
 impl Options {
     /// Defaults, then what the environment says: `YC_ENDPOINT`, `YC_IAM_ENDPOINT`,
@@ -77,6 +79,18 @@ impl Options {
     /// `YC_METADATA_ADDR`.
     /// (Credential variables are read by the default chain when the client is made.)
     pub fn from_env() -> Self {
+        Self::from_env_overridden(EnvOverrides::new())
+    }
+
+    /// [`Options::from_env`] where `env` takes the place of the process environment for the
+    /// variables it names, here and in the default credential chain.
+    fn from_env_overridden(env: EnvOverrides) -> Self {
+        let env_nonempty = |name: &str| {
+            env.get(name)
+                .cloned()
+                .or_else(|| std::env::var(name).ok())
+                .filter(|v| !v.trim().is_empty())
+        };
         Options {
             endpoint: env_nonempty("YC_ENDPOINT"),
             iam_endpoint: env_nonempty("YC_IAM_ENDPOINT"),
@@ -85,12 +99,23 @@ impl Options {
             no_cache: env_nonempty("YCIAM_NO_CACHE").is_some_and(|v| v != "0"),
             cache_dir: env_nonempty("YCIAM_CACHE_DIR").map(PathBuf::from),
             metadata_addr: env_nonempty("YC_METADATA_ADDR"),
+            env,
             ..Options::default()
         }
     }
 
+    /// Looks a variable up in the overrides, then in the process environment.
+    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
+        self.env
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+
     /// The options of a JSON object whose keys are the CLI's long options in snake_case,
     /// applied over [`Options::from_env`]. An unknown key or a wrong type is an error.
+    /// `env` (an object of strings) stands in for the process environment: for hosts whose
+    /// environment changes native code cannot see.
     pub fn from_json(json: &str) -> Result<Self> {
         #[derive(serde::Deserialize)]
         #[serde(deny_unknown_fields)]
@@ -111,10 +136,12 @@ impl Options {
             profile: Option<String>,
             cache_dir: Option<PathBuf>,
             metadata_addr: Option<String>,
+            #[serde(default)]
+            env: EnvOverrides,
         }
         let j: Json = serde_json::from_str(json)
             .map_err(|e| Error::Usage(format!("bad options JSON: {}", redact_json_error(&e))))?;
-        let mut o = Options::from_env();
+        let mut o = Options::from_env_overridden(j.env);
         let choices = [
             j.oauth_token.is_some(),
             j.oauth_token_file.is_some(),

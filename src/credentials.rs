@@ -91,10 +91,6 @@ pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 /// Tries the metadata service at an address: a token, or why it does not apply.
 pub(crate) type Probe<'a> = &'a dyn Fn(&str) -> std::result::Result<IamToken, String>;
 
-pub(crate) fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
 fn source(credential: Credential, origin: impl Into<String>) -> Source {
     Source {
         credential,

@@ -29,7 +29,8 @@ const EXCERPT_CHARS: usize = 200;
 /// When a failed attempt may be repeated.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Retry {
-    /// Safe to repeat (token exchange, GET, revoke): 429, 500, 503 and broken connections.
+    /// Safe to repeat (token exchange, GET, revoke): 429, 500, 502, 503, 504 (a proxy's
+    /// gateway errors are as passing as the service's) and broken connections.
     Idempotent,
     /// Not safe to repeat (POST/PATCH from `yciam curl`): only 429 and refused connections,
     /// where the server certainly did not act on the request.
@@ -189,7 +190,8 @@ impl Http {
                     let status = resp.status().as_u16();
                     self.log(|| format!("< {status} in {} ms", elapsed.as_millis()));
                     let retryable = status == 429
-                        || (req.retry == Retry::Idempotent && matches!(status, 500 | 503));
+                        || (req.retry == Retry::Idempotent
+                            && matches!(status, 500 | 502 | 503 | 504));
                     if !retryable || attempt >= MAX_ATTEMPTS {
                         return Ok(into_response(resp, what, attempt));
                     }

@@ -334,12 +334,21 @@ fn a_20_mib_body_is_refused_without_reading_it_all() {
 }
 
 #[test]
-fn an_html_502_from_a_proxy_is_reported_with_an_excerpt() {
+fn an_html_502_from_a_proxy_is_retried_then_reported_with_an_excerpt() {
     let w = World::new();
     w.fake
         .push_fault(Route::CreateToken, Fault::Html { status: 502 });
-    let r = token_with_oauth(&w, &[]);
+    w.fake
+        .push_fault(Route::CreateToken, Fault::Html { status: 504 });
+    let r = token_with_oauth(&w, &["--no-cache"]);
+    assert_eq!(r.code, 0, "a passing gateway error is retried: {r:?}");
+    for _ in 0..4 {
+        w.fake
+            .push_fault(Route::CreateToken, Fault::Html { status: 502 });
+    }
+    let r = token_with_oauth(&w, &["--no-cache"]);
     assert_eq!(r.code, 6, "{r:?}");
+    assert!(r.stderr.contains("4 attempts"), "{r:?}");
     assert!(
         r.stderr.contains("HTTP 502") && r.stderr.contains("Bad Gateway"),
         "{r:?}"
@@ -610,7 +619,8 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     assert_eq!(w.fake.count(Route::CreateToken), 0);
     // ...and NO_PROXY sends the request straight to the server.
     let mut cmd = w.cmd(&["token", "--oauth-token-file", file]);
-    cmd.env("HTTPS_PROXY", "http://127.0.0.1:9").env("NO_PROXY", "127.0.0.1");
+    cmd.env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1");
     let r = run(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
 }

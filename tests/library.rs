@@ -85,3 +85,25 @@ fn debug_of_everything_redacts_secrets() {
         );
     }
 }
+
+#[test]
+fn the_env_option_stands_in_for_the_process_environment() {
+    // PowerShell 7 on Unix cannot change the environment native code sees; it passes its
+    // variables in the options JSON instead.
+    let w = World::new();
+    let json = serde_json::json!({
+        "env": {
+            "YC_OAUTH_TOKEN": w.fake.oauth_token(),
+            "YC_IAM_ENDPOINT": w.fake.https_url(),
+            "YCIAM_CA_FILE": w.ca,
+        }
+    });
+    let client = Client::new(Options::from_json(&json.to_string()).unwrap()).unwrap();
+    assert!(client.token().unwrap().expose().starts_with("t1."));
+    assert_eq!(client.credential_origin(), "YC_OAUTH_TOKEN");
+    assert!(
+        !format!("{:?}", Options::from_json(&json.to_string()).unwrap())
+            .contains(&w.fake.oauth_token())
+    );
+    assert!(Options::from_json(r#"{"env":{"YC_OAUTH_TOKEN":5}}"#).is_err());
+}
