@@ -15,8 +15,7 @@ cd "$root"
 cargo build -p yciam-fake
 scripts/package-powershell-module.sh >/dev/null
 
-# Native code cannot see $env: changes made inside pwsh on Linux and macOS, so what the
-# library reads itself is set here, before pwsh starts: a private cache, no caller credentials.
+# A private cache and no caller credentials for the whole run.
 work="$(mktemp -d "${TMPDIR:-/tmp}/yciam-pester.XXXXXX")"
 trap 'rm -rf -- "$work"' EXIT
 export YCIAM_CACHE_DIR="$work/cache" YC_METADATA_ADDR="127.0.0.1:9"

@@ -309,27 +309,27 @@ function NewClientOptions {
     if ($Bound.ContainsKey('Metadata') -and $Bound['Metadata']) { $options.metadata = $true }
     if ($Bound.ContainsKey('Profile')) { $options.profile = [string]$Bound['Profile'] }
 
-    # PowerShell 7 on Linux and macOS does not pass $env: changes made in the session on to
-    # native code, so the settings the library would read from the environment go explicitly.
-    $endpoint = FirstValue $Bound 'Endpoint' $env:YC_ENDPOINT
-    if ($endpoint) { $options.endpoint = [string]$endpoint }
-    $iamEndpoint = FirstValue $Bound 'IamEndpoint' $env:YC_IAM_ENDPOINT
-    if ($iamEndpoint) { $options.iam_endpoint = [string]$iamEndpoint }
-    $rmEndpoint = FirstValue $Bound 'ResourceManagerEndpoint' $env:YC_RESOURCE_MANAGER_ENDPOINT
-    if ($rmEndpoint) { $options.resource_manager_endpoint = [string]$rmEndpoint }
+    if ($Bound.ContainsKey('Endpoint') -and $Bound['Endpoint']) { $options.endpoint = [string]$Bound['Endpoint'] }
+    if ($Bound.ContainsKey('IamEndpoint') -and $Bound['IamEndpoint']) { $options.iam_endpoint = [string]$Bound['IamEndpoint'] }
+    if ($Bound.ContainsKey('ResourceManagerEndpoint') -and $Bound['ResourceManagerEndpoint']) {
+        $options.resource_manager_endpoint = [string]$Bound['ResourceManagerEndpoint']
+    }
     if ($Bound.ContainsKey('CaFile') -and $Bound['CaFile']) {
         $options.ca_file = $Cmdlet.GetUnresolvedProviderPathFromPSPath($Bound['CaFile'])
     }
-    elseif ($env:YCIAM_CA_FILE) {
-        $options.ca_file = $env:YCIAM_CA_FILE
-    }
-    if ($env:YCIAM_CACHE_DIR) { $options.cache_dir = $env:YCIAM_CACHE_DIR }
-    if ($env:YC_METADATA_ADDR) { $options.metadata_addr = $env:YC_METADATA_ADDR }
     if ($Bound.ContainsKey('TimeoutSec')) { $options.timeout_seconds = [double]$Bound['TimeoutSec'] }
-    if (($Bound.ContainsKey('NoCache') -and $Bound['NoCache']) -or
-        ($env:YCIAM_NO_CACHE -and $env:YCIAM_NO_CACHE -ne '0')) {
-        $options.no_cache = $true
+    if ($Bound.ContainsKey('NoCache') -and $Bound['NoCache']) { $options.no_cache = $true }
+
+    # PowerShell 7 on Linux and macOS does not pass $env: changes made in the session on to
+    # native code, so the variables the library reads (settings and the default credential
+    # chain) go along explicitly; the library looks there before its own environment.
+    $vars = [ordered]@{}
+    foreach ($item in Get-ChildItem -Path Env: | Sort-Object -Property Name) {
+        if ($item.Name -like 'YC_*' -or $item.Name -like 'YCIAM_*' -or $item.Name -eq 'HOME' -or $item.Name -eq 'PATH') {
+            $vars[$item.Name] = [string]$item.Value
+        }
     }
+    if ($vars.Count -gt 0) { $options.env = $vars }
     ConvertTo-Json -InputObject $options -Compress
 }
 
@@ -509,9 +509,8 @@ function Get-IamToken {
     service, the yc CLI itself.
 
     The token is cached for the session (and renewed well before it expires), so calling
-    Get-IamToken often is cheap. On Linux and macOS, PowerShell cannot pass credential
-    variables set inside the session ($env:YC_OAUTH_TOKEN = ...) to the native library: set
-    them before starting pwsh, or use the parameters.
+    Get-IamToken often is cheap. Variables set inside the session ($env:YC_OAUTH_TOKEN = ...)
+    are seen on every platform: the module passes them to the library.
 
     .PARAMETER OAuthToken
     The Yandex account's OAuth token, as a SecureString (Read-Host -AsSecureString) or a String.
