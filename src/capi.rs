@@ -309,19 +309,13 @@ fn header_lines(text: &str) -> Result<Vec<(String, String)>> {
         if line.trim().is_empty() {
             continue;
         }
-        let (name, value) = line.split_once(':').ok_or_else(|| {
-            Error::Usage(format!("bad header {line:?}: write it as 'Name: value'"))
-        })?;
-        let name = name.trim();
-        if name.is_empty() || name.contains(|c: char| !c.is_ascii_graphic()) {
-            return Err(Error::Usage(format!("bad header name in {line:?}")));
-        }
+        let (name, value) = crate::parse_header(line)?;
         if name.eq_ignore_ascii_case("authorization") {
             return Err(Error::Usage(
                 "do not give an Authorization header: yciam sends its own".into(),
             ));
         }
-        headers.push((name.to_string(), value.trim().to_string()));
+        headers.push((name, value));
     }
     Ok(headers)
 }
@@ -356,14 +350,18 @@ pub extern "C" fn yciam_status_name(status: u32) -> *const c_char {
 /// Makes a client.
 ///
 /// `options_json` is NULL or a JSON object whose keys are the CLI's long options in
-/// snake_case: `oauth_token`, `oauth_token_file`, `iam_token` (at most one of these three;
-/// with none, the default credential chain applies: `YC_IAM_TOKEN`, `YC_OAUTH_TOKEN`,
-/// `YC_TOKEN`, ...), `endpoint`, `iam_endpoint`, `resource_manager_endpoint`, `ca_file`,
-/// `timeout_seconds` (a number) and `no_cache` (a boolean). An unknown key is an error.
-/// The same environment variables as the CLI's apply where the JSON is silent.
+/// snake_case. The credential, at most one of: `oauth_token`, `oauth_token_file`,
+/// `iam_token`, `sa_key_file`, `sa_key_json` (the key object, or a string holding it),
+/// `metadata` (true) or `profile` (a yc CLI profile name); with none, the default chain
+/// applies (`YC_IAM_TOKEN`, `YC_SERVICE_ACCOUNT_KEY_FILE`, `YC_OAUTH_TOKEN`, `YC_TOKEN`,
+/// the yc profile, the metadata service, the yc CLI). The rest: `endpoint`,
+/// `iam_endpoint`, `resource_manager_endpoint`, `ca_file`, `timeout_seconds` (a number),
+/// `no_cache` (a boolean), `cache_dir`, `metadata_addr`. An unknown key is an error. The
+/// same environment variables as the CLI's apply where the JSON is silent.
 ///
 /// On success `*client_out` is a new client, to be released with `yciam_client_free`.
-/// Makes no network request.
+/// Gets no token yet; only when the default chain gets as far as the metadata service does
+/// it ask that service (for a second at most).
 ///
 /// # Safety
 /// `options_json` is NULL or a NUL-terminated string; `client_out` is valid for writes.

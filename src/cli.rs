@@ -413,18 +413,12 @@ fn curl(options: Options, args: CurlArgs) -> yciam::Result<u8> {
     yciam::check_url(&args.url)?;
     let mut headers = Vec::new();
     for h in &args.headers {
-        let (name, value) = h
-            .split_once(':')
-            .ok_or_else(|| Error::Usage(format!("bad header {h:?}: write it as 'Name: value'")))?;
-        let name = name.trim();
-        if name.is_empty() || name.contains(char::is_whitespace) {
-            return Err(Error::Usage(format!("bad header name in {h:?}")));
-        }
+        let (name, value) = yciam::parse_header(h)?;
         if name.eq_ignore_ascii_case("authorization") {
             eprintln!("yciam: ignoring the Authorization header you gave; yciam sends its own");
             continue;
         }
-        headers.push((name.to_string(), value.trim().to_string()));
+        headers.push((name, value));
     }
     let body = if args.data.is_empty() {
         None

@@ -100,6 +100,8 @@ impl Client {
     }
 
     pub(crate) fn with_env(options: Options, env: credentials::Env<'_>) -> Result<Client> {
+        // Bad endpoints are reported as such, before any credential is looked for.
+        options.endpoints()?;
         let http = Http::new(options.ca_file.clone(), options.logger.clone());
         let cache_dir = (!options.no_cache)
             .then(|| options.cache_dir.clone())
@@ -352,6 +354,22 @@ fn disk_for(dir: Option<&PathBuf>, credential: &Credential, iam: &str) -> Option
         iam.as_bytes(),
     ]);
     dir.map(|d| DiskCache::new(d.clone(), &key))
+}
+
+/// Parses one `Name: value` header line, as `curl -H` takes it. Errors never echo the line
+/// (it may hold a secret), only a name.
+pub fn parse_header(line: &str) -> Result<(String, String)> {
+    let (name, value) = line.split_once(':').ok_or_else(|| {
+        Error::Usage("bad header: there is no ':' in it; write it as 'Name: value'".into())
+    })?;
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::Usage(format!(
+            "bad header name {:?}: a name is one word of printable ASCII",
+            name.chars().take(40).collect::<String>()
+        )));
+    }
+    Ok((name.to_string(), value.trim().to_string()))
 }
 
 /// Parses a URL the way [`Client::request`] will, for early checks in front ends.

@@ -151,8 +151,9 @@ impl fmt::Display for Error {
                     write!(f, "\n  - {line}")?;
                 }
                 f.write_str(
-                    "\nProvide one: --sa-key-file FILE or YC_SERVICE_ACCOUNT_KEY_FILE (a service account key), \
-                     --oauth-token-file FILE or YC_OAUTH_TOKEN (a Yandex account), YC_IAM_TOKEN (a ready IAM token), \
+                    "\nProvide one: a service account key (--sa-key-file FILE, option sa_key_file, or \
+                     YC_SERVICE_ACCOUNT_KEY_FILE), a Yandex account's OAuth token (--oauth-token-file FILE, \
+                     option oauth_token_file, or YC_OAUTH_TOKEN), a ready IAM token (YC_IAM_TOKEN), \
                      or run `yc init`.",
                 )
             }

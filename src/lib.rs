@@ -38,7 +38,7 @@ mod secret;
 mod token;
 mod yc;
 
-pub use client::{Client, Response, check_url};
+pub use client::{Client, Response, check_url, parse_header};
 pub use config::{CredentialChoice, DEFAULT_API_DOMAIN, Options, timeout_from_secs};
 pub use credentials::{Credential, DEFAULT_METADATA_ADDR, Source, read_token_file};
 pub use disk_cache::default_dir as default_cache_dir;
