@@ -217,6 +217,13 @@ pub(crate) fn metadata_token(http: &Http, addr: &str, deadline: &Deadline) -> Re
     })?;
     let what = || format!("GET {url}");
     let secret = checked_token(token.access_token, &what)?;
-    let expires_at = obtained_at + std::time::Duration::from_secs(token.expires_in);
+    let expires_at = obtained_at
+        .checked_add(std::time::Duration::from_secs(token.expires_in))
+        .filter(|_| token.expires_in <= 7 * 24 * 3600)
+        .ok_or_else(|| Error::BadResponse {
+            what: what(),
+            detail: format!("expires_in {} is not a token lifetime", token.expires_in),
+            request_id: None,
+        })?;
     Ok(IamToken::obtained(secret, Some(expires_at), obtained_at))
 }

@@ -95,11 +95,6 @@ impl Response {
 impl Client {
     /// A client for the credential the options name (or the default chain).
     pub fn new(options: Options) -> Result<Client> {
-        let env = options.clone();
-        Self::with_env(options, &move |name: &str| env.env_var(name))
-    }
-
-    pub(crate) fn with_env(options: Options, env: credentials::Env<'_>) -> Result<Client> {
         // Bad endpoints are reported as such, before any credential is looked for.
         options.endpoints()?;
         let http = Http::new(options.ca_file.clone(), options.logger.clone());
@@ -110,7 +105,7 @@ impl Client {
             let credential = Credential::Metadata(addr.to_string());
             let deadline = Deadline::after(METADATA_PROBE);
             let fetch = || api::metadata_token(&http, addr, &deadline);
-            match disk_for(cache_dir.as_ref(), &credential, "") {
+            match disk_for(cache_dir.as_ref(), &key_of(&credential, "")) {
                 Some(disk) => disk.get(&http, &deadline, fetch).map(|(t, _)| t),
                 None => fetch(),
             }
@@ -123,7 +118,8 @@ impl Client {
                 other => other.to_string(),
             })
         };
-        let resolved = credentials::resolve(&options, env, &probe)?;
+        let env = |name: &str| options.env_var(name);
+        let resolved = credentials::resolve(&options, &env, &probe)?;
         let mut options = options;
         if options.endpoint.is_none() {
             options.endpoint = resolved.profile_endpoint;
@@ -137,23 +133,19 @@ impl Client {
                 source.origin
             )
         });
-        let iam_for_key = key_endpoint(&source.credential, &endpoints);
-        let cache = match &source.credential {
+        // A ready IAM token has nothing to cache; everything else has one cache per key.
+        let key = match &source.credential {
             Credential::IamToken(_) => None,
             _ if options.no_cache => None,
-            c => Some(cache::shared(cache::key(&[
-                c.kind().as_bytes(),
-                &c.identity(),
-                iam_for_key.as_bytes(),
-            ]))),
+            // Tokens from the IAM API depend on which IAM answered; metadata and yc ones do not.
+            c @ (Credential::Metadata(_) | Credential::YcCli(..)) => Some(key_of(c, "")),
+            c => Some(key_of(c, &endpoints.iam)),
         };
+        let cache = key.map(cache::shared);
         if let (Some(cache), Some(token)) = (&cache, resolved.token) {
             cache.seed(token);
         }
-        let disk = match &source.credential {
-            Credential::IamToken(_) => None,
-            c => disk_for(cache_dir.as_ref(), c, iam_for_key),
-        };
+        let disk = key.and_then(|k| disk_for(cache_dir.as_ref(), &k));
         Ok(Client {
             http,
             endpoints,
@@ -339,21 +331,17 @@ impl Client {
     }
 }
 
-/// Tokens from the IAM API depend on which IAM answered; metadata and yc tokens do not.
-fn key_endpoint<'e>(credential: &Credential, endpoints: &'e Endpoints) -> &'e str {
-    match credential {
-        Credential::Metadata(_) | Credential::YcCli(..) => "",
-        _ => &endpoints.iam,
-    }
-}
-
-fn disk_for(dir: Option<&PathBuf>, credential: &Credential, iam: &str) -> Option<DiskCache> {
-    let key = cache::key(&[
+/// The cache key of a credential at an IAM endpoint: a hash, never the secret itself.
+fn key_of(credential: &Credential, iam: &str) -> cache::Key {
+    cache::key(&[
         credential.kind().as_bytes(),
         &credential.identity(),
         iam.as_bytes(),
-    ]);
-    dir.map(|d| DiskCache::new(d.clone(), &key))
+    ])
+}
+
+fn disk_for(dir: Option<&PathBuf>, key: &cache::Key) -> Option<DiskCache> {
+    dir.map(|d| DiskCache::new(d.clone(), key))
 }
 
 /// Parses one `Name: value` header line, as `curl -H` takes it. Errors never echo the line

@@ -12,8 +12,10 @@ pub fn key_file(data: &[u8]) {
 
 /// A `POST /iam/v1/tokens` answer.
 pub fn token_response(data: &[u8]) {
-    if let Ok(created) = serde_json::from_slice::<crate::api::Created>(data) {
-        let _ = created.into_token(&|| "fuzz".to_string(), SystemTime::now());
+    if let Ok(created) = serde_json::from_slice::<crate::api::Created>(data)
+        && let Ok(token) = created.into_token(&|| "fuzz".to_string(), SystemTime::now())
+    {
+        exercise(&token);
     }
 }
 
@@ -31,8 +33,10 @@ pub fn yc_config(data: &[u8]) {
 
 /// A token cache file.
 pub fn cache_file(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = crate::disk_cache::parse_entry(text);
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Some(token) = crate::disk_cache::parse_entry(text)
+    {
+        exercise(&token);
     }
 }
 
@@ -41,4 +45,11 @@ pub fn timestamp(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = crate::token::parse_rfc3339(text);
     }
+}
+
+/// The arithmetic done on every parsed token: renewal time, freshness, formatting.
+fn exercise(token: &crate::IamToken) {
+    let now = SystemTime::now();
+    let _ = (token.renew_at(), token.is_fresh(now), token.is_usable(now));
+    let _ = token.expires_at_rfc3339();
 }

@@ -103,11 +103,15 @@ impl fmt::Debug for IamToken {
     }
 }
 
-/// Parses an RFC 3339 timestamp with 0 to 9 fractional digits and `Z` or an offset.
+/// Parses an RFC 3339 timestamp with 0 to 9 fractional digits and `Z` or an offset. Times
+/// outside the years 1970 to 9999 (UTC) are refused: no token lives then, and they could not
+/// be written back as RFC 3339.
 pub fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .map(SystemTime::from)
+    let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    let utc = t.checked_to_offset(time::UtcOffset::UTC)?;
+    (1970..=9999)
+        .contains(&utc.year())
+        .then(|| SystemTime::from(utc))
 }
 
 /// Formats a time as RFC 3339 in UTC.
@@ -142,6 +146,10 @@ mod tests {
             assert_eq!(t.duration_since(base).unwrap().as_nanos(), nanos, "{text}");
         }
         assert!(parse_rfc3339("2026-11-30 06:01:02").is_none());
+        // Found by fuzzing: offsets that push the UTC year out of 0000-9999.
+        assert!(parse_rfc3339("0000-01-01T00:00:00+23:59").is_none());
+        assert!(parse_rfc3339("9999-12-31T23:59:59-23:59").is_none());
+        assert!(parse_rfc3339("1969-12-31T23:59:59Z").is_none());
         assert!(parse_rfc3339("").is_none());
     }
 
