@@ -624,3 +624,28 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     let r = run(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
 }
+
+#[test]
+fn the_system_trust_store_is_used_without_a_ca_file() {
+    // A corporate CA installed in the system store: rustls-native-certs reads SSL_CERT_FILE.
+    let w = World::new();
+    let mut cmd = w.cmd(&[
+        "token",
+        "--oauth-token-file",
+        w.oauth_file.to_str().unwrap(),
+    ]);
+    cmd.env_remove("YCIAM_CA_FILE").env("SSL_CERT_FILE", &w.ca);
+    let r = run(cmd, None);
+    assert_eq!(r.code, 0, "{r:?}");
+    // Without it, the fake's CA is unknown.
+    let mut cmd = w.cmd(&[
+        "token",
+        "--no-cache",
+        "--oauth-token-file",
+        w.oauth_file.to_str().unwrap(),
+    ]);
+    cmd.env_remove("YCIAM_CA_FILE");
+    let r = run(cmd, None);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("--ca-file"), "{r:?}");
+}

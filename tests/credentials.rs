@@ -436,3 +436,32 @@ fn chain_order_is_as_documented() {
         assert!(r.stderr.contains(expected), "{expected}: {r:?}");
     }
 }
+
+#[test]
+fn the_jwt_audience_follows_the_installation() {
+    let fake = FakeServer::start_with(FakeConfig {
+        audience: "https://iam.api.yandexcloud.kz/iam/v1/tokens".into(),
+        ..FakeConfig::default()
+    });
+    let w = World::with(fake);
+    let key = w.fake.new_sa_key(2048);
+    let file = w.path("key.json");
+    write(&file, key.to_yc_json(true).as_bytes());
+    let file = file.to_str().unwrap();
+    let r = w.run(&[
+        "token",
+        "--sa-key-file",
+        file,
+        "--endpoint",
+        "api.yandexcloud.kz",
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let (_, claims) = jwt_parts(&last_jwt(&w));
+    assert_eq!(
+        claims["aud"],
+        "https://iam.api.yandexcloud.kz/iam/v1/tokens"
+    );
+    // The global installation's audience is refused by the Kazakhstan one.
+    let r = w.run(&["token", "--no-cache", "--sa-key-file", file]);
+    assert_eq!(r.code, 4, "{r:?}");
+}
