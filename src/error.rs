@@ -22,7 +22,7 @@ pub enum Error {
     Api(Box<ApiError>),
     /// The server could not be reached, the connection broke, or TLS failed.
     Transport {
-        /// What was being done, e.g. "POST https://iam.api.cloud.yandex.net/iam/v1/tokens".
+        /// What was being done, e.g. `POST https://iam.api.cloud.yandex.net/iam/v1/tokens`.
         what: String,
         /// What went wrong.
         detail: String,
@@ -61,7 +61,7 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
-    /// What was being done, e.g. "POST https://iam.api.cloud.yandex.net/iam/v1/tokens".
+    /// What was being done, e.g. `POST https://iam.api.cloud.yandex.net/iam/v1/tokens`.
     pub what: String,
     /// The HTTP status.
     pub status: u16,
