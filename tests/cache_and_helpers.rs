@@ -157,7 +157,7 @@ fn revoke_removes_the_cache_entry_and_no_cache_skips_it() {
         w.oauth_file.to_str().unwrap(),
     ]);
     cmd.env("YCIAM_NO_CACHE", "1");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_ne!(r.stdout, fresh, "YCIAM_NO_CACHE=1 exchanges anew");
 }
 
@@ -274,7 +274,7 @@ fn kubectl_uses_yciam_as_its_exec_credential_plugin() {
                 "/test/v1/echo",
             ],
         );
-        let r = run(kubectl, None);
+        let r = w.exec(kubectl, None);
         assert_eq!(r.code, 0, "{api_version}: {r:?}");
         let echo: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         let bearer = echo["headers"]["authorization"]
@@ -306,7 +306,7 @@ fn exec_credential_answers_in_the_version_asked() {
                 r#"{{"apiVersion":"{v}","kind":"ExecCredential","spec":{{"interactive":false}}}}"#
             ),
         );
-        let r = run(cmd, None);
+        let r = w.exec(cmd, None);
         assert_eq!(r.code, 0, "{r:?}");
         let out: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(out["apiVersion"], v);
@@ -334,7 +334,7 @@ fn docker_credential_helper_protocol_round_trip() {
     let go = |args: &[&str], stdin: &[u8]| {
         let mut cmd = w.program(&helper, args);
         cmd.env("YC_OAUTH_TOKEN", w.fake.oauth_token());
-        run(cmd, Some(stdin))
+        w.exec(cmd, Some(stdin))
     };
     for server in ["cr.yandex", "https://cr.yandex", "cr.yandex:443"] {
         let r = go(&["get"], format!("{server}\n").as_bytes());
@@ -361,7 +361,7 @@ fn docker_credential_helper_protocol_round_trip() {
     // The same through the subcommand.
     let mut cmd = w.cmd(&["docker-credential", "list"]);
     cmd.env("YC_OAUTH_TOKEN", w.fake.oauth_token());
-    assert_eq!(run(cmd, None).code, 0);
+    assert_eq!(w.exec(cmd, None).code, 0);
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn oauth_token_from_the_environment() {
     for var in ["YC_OAUTH_TOKEN", "YC_TOKEN"] {
         let mut cmd = w.cmd(&["token"]);
         cmd.env(var, w.fake.oauth_token());
-        let r = run(cmd, None);
+        let r = w.exec(cmd, None);
         assert_eq!(r.code, 0, "{var}: {r:?}");
         assert!(r.stdout.starts_with("t1."));
     }
@@ -225,7 +225,7 @@ fn revoked_token_is_refused_afterwards() {
     let clouds = w.url("/resource-manager/v1/clouds");
     let mut cmd = w.cmd(&["curl", &clouds]);
     cmd.env("YC_IAM_TOKEN", &token);
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 22, "{r:?}");
     assert!(
         r.stdout.contains("\"code\":16") || r.stdout.contains("\"code\": 16"),
@@ -233,7 +233,7 @@ fn revoked_token_is_refused_afterwards() {
     );
     let mut cmd = w.cmd(&["clouds"]);
     cmd.env("YC_IAM_TOKEN", &token);
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 4, "{r:?}");
     assert!(
         r.stderr.contains("401") && r.stderr.contains("YC_IAM_TOKEN"),
@@ -614,14 +614,14 @@ fn https_proxy_is_used_and_no_proxy_bypasses_it() {
     // A proxy that refuses connections: going through it fails...
     let mut cmd = w.cmd(&["token", "--oauth-token-file", file, "--timeout", "3"]);
     cmd.env("HTTPS_PROXY", "http://127.0.0.1:9");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 5, "{r:?}");
     assert_eq!(w.fake.count(Route::CreateToken), 0);
     // ...and NO_PROXY sends the request straight to the server.
     let mut cmd = w.cmd(&["token", "--oauth-token-file", file]);
     cmd.env("HTTPS_PROXY", "http://127.0.0.1:9")
         .env("NO_PROXY", "127.0.0.1");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
 }
 
@@ -635,7 +635,7 @@ fn the_system_trust_store_is_used_without_a_ca_file() {
         w.oauth_file.to_str().unwrap(),
     ]);
     cmd.env_remove("YCIAM_CA_FILE").env("SSL_CERT_FILE", &w.ca);
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
     // Without it, the fake's CA is unknown.
     let mut cmd = w.cmd(&[
@@ -645,7 +645,7 @@ fn the_system_trust_store_is_used_without_a_ca_file() {
         w.oauth_file.to_str().unwrap(),
     ]);
     cmd.env_remove("YCIAM_CA_FILE");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 5, "{r:?}");
     assert!(r.stderr.contains("--ca-file"), "{r:?}");
 }

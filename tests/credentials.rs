@@ -82,7 +82,7 @@ fn the_key_variable_takes_a_path_or_the_json_itself() {
     for value in [file.to_str().unwrap().to_string(), key.to_yc_json(true)] {
         let mut cmd = w.cmd(&["token", "--no-cache", "-v"]);
         cmd.env("YC_SERVICE_ACCOUNT_KEY_FILE", &value);
-        let r = run(cmd, None);
+        let r = w.exec(cmd, None);
         assert_eq!(r.code, 0, "{r:?}");
         assert!(r.stderr.contains("service-account-key"), "{r:?}");
         assert!(!r.stderr.contains("PRIVATE KEY"), "{r:?}");
@@ -222,7 +222,7 @@ fn metadata_service_with_the_flavor_header() {
     let w = World::new();
     let mut cmd = w.cmd(&["token", "--metadata", "-v"]);
     cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr());
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
     assert!(w.fake.is_token_valid(r.stdout.trim()));
     let req = w
@@ -253,7 +253,7 @@ fn metadata_without_a_service_account_says_so() {
     w.fake.set_metadata_service_account(None);
     let mut cmd = w.cmd(&["token", "--metadata"]);
     cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr());
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stderr
@@ -269,7 +269,7 @@ fn the_metadata_service_is_never_reached_through_a_proxy() {
     cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr())
         .env("HTTP_PROXY", "http://127.0.0.1:9")
         .env("ALL_PROXY", "http://127.0.0.1:9");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 0, "{r:?}");
 }
 
@@ -289,7 +289,7 @@ fn fake_yc(w: &World) -> std::path::PathBuf {
     let token = {
         let mut cmd = w.cmd(&["token", "--metadata", "--no-cache"]);
         cmd.env("YC_METADATA_ADDR", w.fake.metadata_addr());
-        run(cmd, None).stdout.trim().to_string()
+        w.exec(cmd, None).stdout.trim().to_string()
     };
     let script = bin.join("yc");
     write(
@@ -328,7 +328,7 @@ fn profiles_token_key_metadata_and_federated() {
         if let Some(p) = profile_env {
             cmd.env("YC_PROFILE", p);
         }
-        run(cmd, None)
+        w.exec(cmd, None)
     };
     // current: → the OAuth token.
     let r = go(&["token", "-v", "--no-cache"], None);
@@ -364,7 +364,7 @@ fn profiles_token_key_metadata_and_federated() {
     // Without yc on PATH the federated profile is an error that says so.
     let mut cmd = w.cmd(&["token", "--profile", "fed"]);
     cmd.env("PATH", "/usr/bin:/bin");
-    let r = run(cmd, None);
+    let r = w.exec(cmd, None);
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stderr.contains("is federated") && r.stderr.contains("yc is not on PATH"),
@@ -431,7 +431,7 @@ fn chain_order_is_as_documented() {
         if i > 5 {
             cmd.env("YC_METADATA_ADDR", "127.0.0.1:9");
         }
-        let r = run(cmd, None);
+        let r = w.exec(cmd, None);
         assert_eq!(r.code, 0, "{expected}: {r:?}");
         assert!(r.stderr.contains(expected), "{expected}: {r:?}");
     }

@@ -92,11 +92,19 @@ impl World {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        run(self.cmd(args), None)
+        self.exec(self.cmd(args), None)
     }
 
     pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
-        run(self.cmd(args), Some(stdin))
+        self.exec(self.cmd(args), Some(stdin))
+    }
+
+    /// Runs a command and checks, for every run of every test, that no secret the fake
+    /// knows of (the OAuth token, any IAM token it issued) reached stderr.
+    pub fn exec(&self, cmd: Command, stdin: Option<&[u8]>) -> Run {
+        let r = run(cmd, stdin);
+        self.assert_no_secret_in_stderr(&r);
+        r
     }
 
     /// A URL on the fake.
