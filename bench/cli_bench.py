@@ -34,19 +34,25 @@ def start_fake(tmp: Path) -> subprocess.Popen:
     raise SystemExit("the fake did not start")
 
 
-def timed(argv, env, stdin=None):
-    """Runs argv, returns (seconds, peak RSS in KiB)."""
+def timed(argv, env):
+    """Runs argv, returns its wall time in seconds."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    if stdin:
-        proc.stdin.write(stdin)
-        proc.stdin.close()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"{argv[0]} failed: {proc.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {proc.stderr.decode()}")
+    return elapsed
+
+
+def peak_rss_kib(argv, env):
+    """Peak RSS of argv by GNU time (a forked Python child would report Python's own RSS)."""
+    gnu_time = shutil.which("time") or "/usr/bin/time"
+    if not Path(gnu_time).exists():
+        return None
+    out = subprocess.run([gnu_time, "-f", "%M", *argv], env=env, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
+    return int(out.stderr.decode().strip().splitlines()[-1])
 
 
 def main():
@@ -76,15 +82,15 @@ def main():
                         "--data", f"@{body}", ep["https"] + "/iam/v1/tokens"]
             timed(warm, env)  # fill the cache
             for _ in range(3):  # warm up the page cache
-                timed(cold, env), timed(curl_cmd, env)
-            results = {"yciam token --no-cache (cold exchange)": [], "curl (documented POST)": [],
-                       "yciam token (warm cache)": []}
-            rss = {k: [] for k in results}
+                timed(cold, env)
+                timed(curl_cmd, env)
+            commands = {"yciam token --no-cache (cold exchange)": cold, "curl (documented POST)": curl_cmd,
+                        "yciam token (warm cache)": warm}
+            results = {k: [] for k in commands}
             for _ in range(args.runs):
-                for name, argv in zip(results, (cold, curl_cmd, warm)):
-                    t, r = timed(argv, env)
-                    results[name].append(t)
-                    rss[name].append(r)
+                for name, argv in commands.items():
+                    results[name].append(timed(argv, env))
+            rss = {k: max((peak_rss_kib(argv, env) or 0) for _ in range(5)) for k, argv in commands.items()}
         finally:
             fake.stdin.close()
             fake.wait(timeout=10)
@@ -92,7 +98,7 @@ def main():
     curl_ms = med["curl (documented POST)"]
     print(f"{args.runs} alternating runs each, medians (ms):")
     for k, v in med.items():
-        print(f"  {k:42s} {v:7.2f} ms  (x{v / curl_ms:.2f} of curl)  peak RSS {max(rss[k]) / 1024:.1f} MiB")
+        print(f"  {k:42s} {v:7.2f} ms  (x{v / curl_ms:.2f} of curl)  peak RSS {rss[k] / 1024:.1f} MiB")
     cold_ms = med["yciam token --no-cache (cold exchange)"]
     warm_ms = med["yciam token (warm cache)"]
     print(f"  cold/curl = {cold_ms / curl_ms:.2f}; curl/warm = {curl_ms / warm_ms:.1f}x; cold/warm = {cold_ms / warm_ms:.1f}x")
