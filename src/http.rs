@@ -205,8 +205,9 @@ impl Http {
                 }
                 Err(err) => {
                     self.log(|| format!("< failed after {} ms: {err}", elapsed.as_millis()));
+                    let retryable = is_retryable(&err, req.retry);
                     let err = map_transport_error(err, &what, deadline);
-                    if !is_retryable(&err, req.retry) || attempt >= MAX_ATTEMPTS {
+                    if !retryable || attempt >= MAX_ATTEMPTS {
                         return Err(err);
                     }
                     let wait = backoff(attempt);
@@ -511,15 +512,24 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     )
 }
 
-fn is_retryable(err: &Error, retry: Retry) -> bool {
-    let Error::Transport { detail, .. } = err else {
-        return false;
+/// Whether a failed attempt may be repeated, decided from what failed (not from the message):
+/// a refused connection never reached the server; a broken one may have, so only idempotent
+/// requests repeat it. A failing TLS handshake or a timeout is never repeated.
+fn is_retryable(err: &ureq::Error, retry: Retry) -> bool {
+    let kind = match err {
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|i| i.is::<rustls::Error>()) => return false,
+        ureq::Error::Io(e) => e.kind(),
+        ureq::Error::ConnectionFailed => io::ErrorKind::ConnectionRefused,
+        ureq::Error::Protocol(_) => io::ErrorKind::ConnectionAborted,
+        _ => return false,
     };
-    match retry {
-        Retry::Idempotent => {
-            detail.starts_with(CONNECTION_REFUSED) || detail.starts_with(CONNECTION_BROKE)
-        }
-        Retry::NotIdempotent => detail.starts_with(CONNECTION_REFUSED),
+    match kind {
+        io::ErrorKind::ConnectionRefused => true,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::UnexpectedEof => retry == Retry::Idempotent,
+        _ => false,
     }
 }
 
